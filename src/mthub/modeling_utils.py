@@ -65,6 +65,13 @@ class MTHubPreTrainedModel(PreTrainedModel):
         elif hasattr(module, "reset_parameters") and module.__module__.startswith("mthub."):
             module.reset_parameters()
 
+    def push_to_hub(self, repo_id: str, **kwargs):
+        """Upload weights, config and a model card generated from the preset metadata in one commit (see
+        :func:`mthub.hub.push.push_model`; same keyword arguments as transformers' ``push_to_hub``)."""
+        from .hub.push import push_model
+
+        return push_model(self, repo_id, **kwargs)
+
     # ----- multi-task loss --------------------------------------------------------------------------------------
     def task_loss(self, spec: TaskSpec, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Loss of one task from its spec's ``loss`` name. Override for losses that need more than (logits, labels)."""

@@ -34,6 +34,7 @@ class ModelFamily:
         example_inputs: ``(config, batch_size) → dict`` of model inputs for that config (random, seeded by caller).
         example_labels: ``(config, batch_size) → dict`` of labels for training tests (optional).
         description: one line for listings and cards.
+        paper: ``{"title", "authors", "venue", "url", "bibtex"}`` of the method's paper (``None`` for mthub's own).
     """
 
     model_type: str
@@ -46,6 +47,7 @@ class ModelFamily:
     example_inputs: Callable[[Any, int], dict]
     example_labels: Callable[[Any, int], dict] | None = None
     description: str = ""
+    paper: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if not self.model_type.startswith("mthub_"):
@@ -153,6 +155,8 @@ def preset_config(name: str, **overrides: Any):
     kwargs = {**preset.config, **overrides}
     config = family.config_class(**kwargs)
     config.name_or_path = preset.hub_id
+    # Recorded in config.json so that cards of fine-tuned models can name the paper configuration they started from.
+    config.mthub_preset = preset.name
     return config
 
 

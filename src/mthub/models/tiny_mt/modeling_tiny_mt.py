@@ -42,7 +42,7 @@ class TinyMTModel(TinyMTPreTrainedModel):
         grid = (config.num_frames // config.tubelet_size, config.image_size // config.patch_size, config.image_size // config.patch_size)
         self.embeddings = TubeletEmbedding(config.num_channels, config.hidden_size, config.patch_size, config.tubelet_size)
         self.position_embeddings = nn.Parameter(torch.zeros(1, grid[0] * grid[1] * grid[2], config.hidden_size))
-        rates = torch.linspace(0, config.drop_path_rate, config.num_hidden_layers).tolist()
+        rates = [config.drop_path_rate * i / max(config.num_hidden_layers - 1, 1) for i in range(config.num_hidden_layers)]
         self.blocks = nn.ModuleList(
             TransformerEncoderBlock(config.hidden_size, config.num_attention_heads, mlp_ratio=config.mlp_ratio, drop_path=rate)
             for rate in rates
