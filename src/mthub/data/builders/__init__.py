@@ -1,0 +1,49 @@
+"""``datasets`` builders for the benchmarks mthub trains on, and their registration in the catalog.
+
+This module is the single place where built-in datasets are registered (detectron2's ``builtin.py``):
+it imports each builder module and calls :func:`mthub.data.catalog.register_dataset` for it. Builders added by
+other benchmarks get one import and one ``register_dataset`` call here.
+"""
+
+from __future__ import annotations
+
+from mthub.data.builders.base import (
+    REPORT_FILENAME,
+    BadSample,
+    BadSampleReport,
+    MTHubBuilder,
+    MTHubBuilderConfig,
+    read_report,
+)
+from mthub.data.builders.dense_schema import decode_dense_example, dense_features
+from mthub.data.builders.nyud import NYUDv2, NYUDv2Config
+from mthub.data.builders.pascal_context import PASCALContext, PASCALContextConfig
+from mthub.data.catalog import register_dataset
+
+__all__ = [
+    "REPORT_FILENAME",
+    "BadSample",
+    "BadSampleReport",
+    "MTHubBuilder",
+    "MTHubBuilderConfig",
+    "read_report",
+    "decode_dense_example",
+    "dense_features",
+    "NYUDv2",
+    "NYUDv2Config",
+    "PASCALContext",
+    "PASCALContextConfig",
+]
+
+register_dataset(
+    "nyud_v2",
+    NYUDv2,
+    description="NYUD-v2 multi-task (795/654): semseg (40), depth, normals, edge; NYUD_MT and ATRC NYUDv2 layouts",
+    tasks=NYUDv2.TASKS,
+)
+register_dataset(
+    "pascal_context",
+    PASCALContext,
+    description="PASCAL-Context multi-task (4998/5105): semseg (21), human parts (7), saliency, normals, edge",
+    tasks=PASCALContext.TASKS,
+)
