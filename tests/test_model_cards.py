@@ -28,6 +28,6 @@ def test_card_front_matter(name):
     assert "mthub" in card.data.tags and preset.family in card.data.tags
     assert card.data.license == preset.license
     assert "import mthub" in card.text
-    assert "1 MAC = one multiply-add" in card.text
+    assert "1 MAC = 1 multiply-add" in card.text
     for metric, value in preset.reported.items():
         assert f"| {metric} | {value} |" in card.text

@@ -39,7 +39,7 @@ def preset_example_inputs(name: str, batch_size: int = 1, device: str | torch.de
 
 def preset_summary(name: str, macs: bool = True) -> dict[str, Any]:
     """Tasks, input geometry, parameter counts and (optionally) GMACs of a preset, without allocating weights."""
-    from .analysis import count_macs, count_parameters, format_macs
+    from .analysis import CONVENTION, CONVENTION_DETAIL, count_macs, count_parameters, format_macs
 
     preset = get_preset(name)
     family = get_family(preset.family)
@@ -68,7 +68,7 @@ def preset_summary(name: str, macs: bool = True) -> dict[str, Any]:
         inputs = preset_example_inputs(name, device="meta")
         count = count_macs(model, inputs)
         summary["gmacs"] = count.total_gmacs
-        summary["macs_convention"] = "1 MAC = one multiply-add (the papers' 'GFLOPs'); fvcore-style op set"
+        summary["macs_convention"] = f"{CONVENTION}. {CONVENTION_DETAIL}"
         lines.append(f"  cost: {format_macs(count.total_gmacs)} at batch 1")
     summary["text"] = "\n".join(lines)
     return summary

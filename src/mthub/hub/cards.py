@@ -21,7 +21,7 @@ HUB_PIPELINE_TAGS = {
     "multi-task-dense-prediction": "image-segmentation",
     "egocentric-video-tasks": "video-classification",
 }
-MACS_CONVENTION = "1 MAC = one multiply-add; the papers' \"GFLOPs\" are MACs (fvcore convention)"
+from ..analysis import CONVENTION as MACS_CONVENTION  # noqa: E402
 
 
 def _model_index(preset: Preset) -> list[dict[str, Any]] | None:
