@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["hub", "serve"]:
+        # argparse's REMAINDER drops leading --options inside a sub-parser: hand them to the server's own parser.
+        from mthub.hub.server import main as serve_main
+
+        return int(serve_main(argv[2:]) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
