@@ -12,36 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .depth import DepthMetric
+from .edge import EdgeMetric
+from .normals import NormalsMetric
+from .segmentation import PerImageMeanIoU, SegmentationMetric
+
 __all__ = ["HEADLINE_METRICS", "METRIC_HIGHER_IS_BETTER", "delta_m", "higher_is_better_for"]
 
-#: Direction of every metric this package reports, keyed by metric name (the part after ``task/``).
+#: Direction of every metric this package reports, keyed by metric name (the part after ``task/``): gathered
+#: from each metric class's ``higher_is_better_by_key`` so that the direction is written in one place only.
 METRIC_HIGHER_IS_BETTER: dict[str, bool] = {
-    # segmentation / human parts
-    "mIoU": True,
-    "pixel_acc": True,
-    "mIoU_mtan": True,
-    # depth
-    "rmse": False,
-    "log_rmse": False,
-    "abs": False,
-    "abs_rel": False,
-    "delta1": True,
-    "delta2": True,
-    "delta3": True,
-    # normals
-    "mean_angle": False,
-    "median_angle": False,
-    "rmse_angle": False,
-    "within_11.25": True,
-    "within_22.5": True,
-    "within_30": True,
-    # saliency
-    "maxF_beta0.3": True,
+    **SegmentationMetric.higher_is_better_by_key,
+    **PerImageMeanIoU.higher_is_better_by_key,
+    **DepthMetric.higher_is_better_by_key,
+    **NormalsMetric.higher_is_better_by_key,
+    **EdgeMetric.higher_is_better_by_key,
+    "maxF_beta0.3": True,  # SaliencyMetric keys (set per instance: the ATRC key carries its beta)
     "maxF1": True,
     "max_mIoU": True,
-    # edges
-    "odsF": True,
-    "oisF": True,
     # names the papers print, accepted for convenience when typing table rows
     "mErr": False,
     "maxF": True,

@@ -114,3 +114,11 @@ def check_hw(arr: np.ndarray, hw: tuple[int, int], path: Path, what: str) -> Non
     """Raise if ``arr``'s first two dimensions differ from the image's ``(H, W)``."""
     if tuple(arr.shape[:2]) != tuple(hw):
         raise CorruptSampleError(path, f"{what} has size {tuple(arr.shape[:2])} but the image is {tuple(hw)} (H, W)")
+
+
+def image_example(img_path: Path, sample_id: str) -> tuple[dict, tuple[int, int]]:
+    """Decode the RGB image of a dense sample and start its example dict (id, image bytes+path, height, width)."""
+    data, rgb = read_rgb(img_path)
+    height, width = rgb.shape[:2]
+    example = {"id": sample_id, "image": {"bytes": data, "path": str(img_path)}, "height": height, "width": width}
+    return example, (height, width)

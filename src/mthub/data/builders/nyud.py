@@ -192,15 +192,7 @@ class NYUDv2(MTHubBuilder):
 
     def _load_sample(self, root: Path, lay: _Layout, sid: str) -> dict[str, Any]:
         """Decode every file of sample ``sid``; raise ``CorruptSampleError`` naming the first bad one."""
-        img_path = root / "images" / f"{sid}{lay.image_ext}"
-        data, rgb = _io.read_rgb(img_path)
-        hw = rgb.shape[:2]
-        ex: dict[str, Any] = {
-            "id": sid,
-            "image": {"bytes": data, "path": str(img_path)},
-            "height": hw[0],
-            "width": hw[1],
-        }
+        ex, hw = _io.image_example(root / "images" / f"{sid}{lay.image_ext}", sid)
         tasks = self.tasks
         if "semseg" in tasks:
             p = root / "segmentation" / f"{sid}.png"

@@ -252,15 +252,7 @@ class PASCALContext(MTHubBuilder):
     def _load_sample(self, root: Path, sid: str) -> Any:
         """Decode every file of sample ``sid``; raise ``CorruptSampleError`` naming the first bad one."""
         tasks = self.tasks
-        img_path = root / "JPEGImages" / f"{sid}.jpg"
-        data, rgb = _io.read_rgb(img_path)
-        hw = rgb.shape[:2]
-        ex: dict[str, Any] = {
-            "id": sid,
-            "image": {"bytes": data, "path": str(img_path)},
-            "height": hw[0],
-            "width": hw[1],
-        }
+        ex, hw = _io.image_example(root / "JPEGImages" / f"{sid}.jpg", sid)
         if "human_parts" in tasks:
             parts = self._human_parts(root / "human_parts" / f"{sid}.mat", hw)
             if parts is None and tasks == ("human_parts",):
