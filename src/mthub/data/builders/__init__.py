@@ -47,3 +47,13 @@ register_dataset(
     description="PASCAL-Context multi-task (4998/5105): semseg (21), human parts (7), saliency, normals, edge",
     tasks=PASCALContext.TASKS,
 )
+
+# Builders that live beside their data code (mthub.data.synthetic) register here too: one place lists every dataset.
+from mthub.data.synthetic.builder import SyntheticScenes  # noqa: E402
+
+register_dataset(
+    SyntheticScenes.CATALOG_NAME,
+    SyntheticScenes,
+    description=SyntheticScenes.CATALOG_DESCRIPTION,
+    tasks=SyntheticScenes.TASKS,
+)
