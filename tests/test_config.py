@@ -59,7 +59,7 @@ def test_presets_and_families_registry():
     assert mthub.get_preset("mthub/tiny-mt").hub_id == "mthub/tiny-mt"
     config = mthub.preset_config("tiny-mt", hidden_size=64)
     assert isinstance(config, MTHubConfig) and config.hidden_size == 64
-    with pytest.raises(KeyError, match="Closest names: \\['tiny-mt'\\]"):
+    with pytest.raises(KeyError, match="Closest names: \\['tiny-mt'"):
         mthub.preset_config("tiny-mtt")
     for family in mthub.list_model_families():
         assert family.startswith("mthub_")

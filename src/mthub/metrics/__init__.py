@@ -24,6 +24,16 @@ from .base import DenseMetric
 from .delta import HEADLINE_METRICS, METRIC_HIGHER_IS_BETTER, delta_m, higher_is_better_for
 from .depth import DepthMetric
 from .edge import MAX_DIST, SEISM_THRESHOLDS, EdgeMetric
+from .ego4d import (
+    Ego4DAccuracy,
+    LTAEditDistance,
+    PNRLocalizationError,
+    SocialMeanAveragePrecision,
+    edit_distance_at_z,
+    levenshtein_distance,
+    sample_action_sequences,
+    voc_average_precision,
+)
 from .multitask import DATASET_NUM_CLASSES, MultiTaskMetrics, build_task_metric
 from .normals import NormalsMetric, normal_angle_error
 from .saliency import SaliencyMetric
@@ -38,6 +48,14 @@ _EVALUATE_NAMES = (
 )
 
 __all__ = [
+    "Ego4DAccuracy",
+    "LTAEditDistance",
+    "PNRLocalizationError",
+    "SocialMeanAveragePrecision",
+    "edit_distance_at_z",
+    "levenshtein_distance",
+    "sample_action_sequences",
+    "voc_average_precision",
     "DATASET_NUM_CLASSES",
     "HEADLINE_METRICS",
     "MAX_DIST",

@@ -57,3 +57,40 @@ register_dataset(
     description=SyntheticScenes.CATALOG_DESCRIPTION,
     tasks=SyntheticScenes.TASKS,
 )
+
+from mthub.data.builders.ego4d_av import Ego4DAVActiveSpeaker  # noqa: E402
+from mthub.data.builders.ego4d_fho import Ego4DFHOLTA, Ego4DOSCCPNR  # noqa: E402
+from mthub.data.builders.ego4d_social import Ego4DSocial  # noqa: E402
+
+register_dataset(
+    "ego4d_fho_oscc_pnr",
+    Ego4DOSCCPNR,
+    description="Ego4D FHO PNR + OSCC clips (fho_oscc-pnr_*.json)",
+    tasks=Ego4DOSCCPNR.TASKS,
+)
+register_dataset(
+    "ego4d_fho_ar",
+    Ego4DFHOLTA,
+    description="Ego4D FHO action recognition clips (fho_lta_*.json)",
+    tasks=("action_verb", "action_noun"),
+    config_defaults={"mode": "recognition"},
+)
+register_dataset(
+    "ego4d_fho_lta",
+    Ego4DFHOLTA,
+    description="Ego4D FHO long-term anticipation windows (2 observed + 20 future actions)",
+    tasks=("lta_verb", "lta_noun"),
+    config_defaults={"mode": "forecasting"},
+)
+register_dataset(
+    "ego4d_social",
+    Ego4DSocial,
+    description="Ego4D social LAM/TTM (pass tasks=('lam',) or ('ttm',))",
+    tasks=Ego4DSocial.TASKS,
+)
+register_dataset(
+    "ego4d_av",
+    Ego4DAVActiveSpeaker,
+    description="Ego4D AV active speaker detection face tracks (av_*.json)",
+    tasks=Ego4DAVActiveSpeaker.TASKS,
+)
