@@ -1,9 +1,13 @@
 """Pipelines registered with ``transformers.pipeline`` (see :mod:`mthub.auto`)."""
 
+from .dense_prediction import MultiTaskDensePredictionPipeline
 from .multi_task_video import MultiTaskVideoPipeline
 from .postprocessing import decode_task_output
 
 #: ``task name → (pipeline class, pipeline type)``; registered with transformers by :mod:`mthub.auto`.
-PIPELINES = {"multi-task-video": (MultiTaskVideoPipeline, "video")}
+PIPELINES = {
+    "multi-task-video": (MultiTaskVideoPipeline, "video"),
+    "multi-task-dense-prediction": (MultiTaskDensePredictionPipeline, "image"),
+}
 
-__all__ = ["PIPELINES", "MultiTaskVideoPipeline", "decode_task_output"]
+__all__ = ["PIPELINES", "MultiTaskDensePredictionPipeline", "MultiTaskVideoPipeline", "decode_task_output"]
