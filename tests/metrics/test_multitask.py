@@ -100,12 +100,13 @@ def test_two_rank_gloo_sync_equals_single_process():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    ctx = mp.get_context("fork")  # forked ranks reuse this process's imports: about a second in all
+    # spawn, not fork: forking after torch's OpenMP pool has started (earlier tests in the session) can deadlock.
+    ctx = mp.get_context("spawn")
     q = ctx.Queue()
     procs = [ctx.Process(target=_rank_main, args=(r, port, q)) for r in range(2)]
     for p in procs:
         p.start()
-    results = dict(q.get(timeout=60) for _ in procs)
+    results = dict(q.get(timeout=240) for _ in procs)
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0

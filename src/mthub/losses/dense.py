@@ -36,7 +36,8 @@ def masked_l1(
     predictions: torch.Tensor, target: torch.Tensor, valid_mask: torch.Tensor | None = None, ignore_value: float | None = None
 ) -> torch.Tensor:
     """Mean absolute error over valid elements (depth: invalid pixels are 0 or ``ignore_value``; normals: all-zero
-    vectors are invalid).
+    vectors are invalid). The mean runs over valid pixels × channels, i.e. ``sum(|p - t| · mask) / mask.sum()`` with
+    the mask expanded to every channel.
 
     Args:
         predictions: ``(N, C, *spatial)``.
@@ -49,7 +50,9 @@ def masked_l1(
         if ignore_value is None:
             valid_mask = torch.ones_like(target, dtype=torch.bool)
         else:
-            valid_mask = (target != ignore_value).all(dim=1, keepdim=True)
+            # A pixel is missing when *every* channel holds the ignore value: with ``ignore_value=0`` a normal
+            # ``(0, 0, 1)`` stays valid and only the all-zero vector is dropped (``.all`` would drop both).
+            valid_mask = (target != ignore_value).any(dim=1, keepdim=True)
     valid_mask = valid_mask.expand_as(target)
     count = valid_mask.sum()
     if count == 0:

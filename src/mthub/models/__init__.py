@@ -4,9 +4,9 @@ explicitly (no discovery by import side effects)."""
 
 from __future__ import annotations
 
-from . import ego4d_ts, tif, tiny_mt
+from . import ego4d_ts, egot2, tif, tiny_mt
 
 #: Every model package, in registration order.
-MODEL_PACKAGES = (tiny_mt, tif, ego4d_ts)
+MODEL_PACKAGES = (tiny_mt, tif, ego4d_ts, egot2)
 
 __all__ = ["MODEL_PACKAGES"]
