@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 import torch
@@ -38,7 +40,15 @@ def preset_example_inputs(name: str, batch_size: int = 1, device: str | torch.de
 
 
 def preset_summary(name: str, macs: bool = True) -> dict[str, Any]:
-    """Tasks, input geometry, parameter counts and (optionally) GMACs of a preset, without allocating weights."""
+    """Tasks, input geometry, parameter counts and (optionally) GMACs of a preset, without allocating weights.
+
+    Presets are immutable data, so the (meta-device) count is computed once per process.
+    """
+    return copy.deepcopy(_preset_summary(name, macs))
+
+
+@functools.lru_cache(maxsize=None)
+def _preset_summary(name: str, macs: bool) -> dict[str, Any]:
     from .analysis import CONVENTION, CONVENTION_DETAIL, count_macs, count_parameters, format_macs
 
     preset = get_preset(name)
