@@ -8,7 +8,7 @@ import torch
 
 import mthub
 from mthub.analysis import count_parameters
-from mthub.models.egot2 import EgoT2Model, EgoT2Tokenizer
+from mthub.models.egot2 import BASELINE_SPECS, EgoT2Model, EgoT2Tokenizer
 
 #: Trainable parameters (translator + heads + trainable SlowFast head), spec §3 / checked by hand-derivation.
 TRAINABLE = {
@@ -51,7 +51,8 @@ def _build(name: str, **overrides) -> EgoT2Model:
 
 
 def test_every_preset_is_listed():
-    assert set(mthub.list_presets("mthub_egot2")) == set(TRAINABLE) | {"egot2-s-ttm-unfrozen", "egot2-s-oscc-unfrozen"}
+    baselines = {f"egot2-baseline-{suffix}" for suffix in BASELINE_SPECS}
+    assert set(mthub.list_presets("mthub_egot2")) == set(TRAINABLE) | {"egot2-s-ttm-unfrozen", "egot2-s-oscc-unfrozen"} | baselines
 
 
 @pytest.mark.parametrize("name", sorted(TRAINABLE))

@@ -203,6 +203,18 @@ class EgoT2Config(MTHubConfig):
         ts_weights_included (`bool`, defaults to False): set by ``save_pretrained(include_ts_weights=True)``: the
             checkpoint holds the TS weights, so ``from_pretrained`` does not read ``ts_checkpoints``.
         layer_norm_eps (`float`, defaults to 1e-5).
+        baseline_kind (`str`, *optional*): turns an EgoT2-s config into one of the paper's stage-II baselines
+            (Sec. 4.1, Tables 2/3, dims from A.2.2): ``"ft"`` (Finetuning: a head on the primary task's own TS
+            features), ``"transfer"`` (the head on one auxiliary task's TS features) or ``"lf"`` (Late Fusion of
+            every task's features). The model then builds
+            :class:`~mthub.models.egot2.baselines_egot2.EgoT2BaselineHead` instead of the translator (no
+            embeddings / encoder); its logits have the EgoT2-s shapes of ``primary_task``. ``None`` (default): the
+            translator.
+        baseline_source_tasks (`list[str]`, *optional*): the TS tasks whose features the baseline reads (defaults to
+            the streams' sources; must equal them).
+        baseline_head (`dict`, *optional*): the baseline head as data: ``{"reductions": {stream: "mean" |
+            "duplicate" | "flatten" | "frames" | "pool:N"}, "projection_dim": int | None, "fused_activation": bool,
+            "hidden_sizes": [int]}`` (see :mod:`~mthub.models.egot2.baselines_egot2`).
     """
 
     model_type = "mthub_egot2"
@@ -248,6 +260,9 @@ class EgoT2Config(MTHubConfig):
         ts_weights_included: bool = False,
         layer_norm_eps: float = 1e-5,
         tasks: list[Any] | None = None,
+        baseline_kind: str | None = None,
+        baseline_source_tasks: list[str] | None = None,
+        baseline_head: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         if variant not in EGOT2_VARIANTS:
@@ -308,10 +323,37 @@ class EgoT2Config(MTHubConfig):
         self.freeze_ts_models = freeze_ts_models
         self.ts_weights_included = ts_weights_included
         self.layer_norm_eps = layer_norm_eps
+        self._set_baseline(baseline_kind, baseline_source_tasks, baseline_head)
         self._validate_layout()
         if tasks is None:
             tasks = self._default_tasks()
         super().__init__(tasks=tasks, **kwargs)
+
+    def _set_baseline(self, kind: str | None, sources: list[str] | None, head: dict[str, Any] | None) -> None:
+        """Validate the baseline fields (``baseline_kind`` documents them)."""
+        self.baseline_kind = kind
+        self.baseline_source_tasks = None
+        self.baseline_head = None
+        if kind is None:
+            return
+        from .baselines_egot2 import BASELINE_KINDS, coerce_baseline_head  # (that module imports this one)
+
+        if kind not in BASELINE_KINDS:
+            raise ValueError(f"baseline_kind must be one of {BASELINE_KINDS} (FT / Transfer / Late Fusion) or None, got {kind!r}.")
+        if self.variant != "s":
+            raise ValueError("baselines are single-primary-task models: baseline_kind needs variant='s'.")
+        stream_sources = sorted({s["source"] for s in self.streams})
+        self.baseline_source_tasks = sorted(sources) if sources else stream_sources
+        if self.baseline_source_tasks != stream_sources:
+            raise ValueError(f"baseline_source_tasks {self.baseline_source_tasks} differ from the streams' sources {stream_sources}.")
+        if head is None:
+            raise ValueError("baseline_kind needs baseline_head (see mthub.models.egot2.baselines_egot2.baseline_layout).")
+        self.baseline_head = coerce_baseline_head(head, self.streams, self.primary_task)
+
+    @property
+    def is_baseline(self) -> bool:
+        """An FT / Transfer / LF baseline head instead of the translator (``baseline_kind`` is set)."""
+        return self.baseline_kind is not None
 
     # ----- derived layout --------------------------------------------------------------------------------------
     def stream(self, name: str) -> dict[str, Any]:

@@ -13,6 +13,9 @@
   the task has labels (``L = 2``), else the first decoding step ``(B, 1, V)``; ASD ``(B·T, L, V)``.
   :meth:`EgoT2Model.generate` decodes greedily into label space.
 
+* **Baselines** (``config.baseline_kind`` = ``ft`` / ``transfer`` / ``lf``; Tables 2/3): no translator, an
+  :class:`~mthub.models.egot2.baselines_egot2.EgoT2BaselineHead` on the TS features, with EgoT2-s's logits.
+
 Inputs: a dict ``features={stream: (B, T_k, D_k)}`` or keyword arguments ``<stream>_features`` (precomputed
 TS features, e.g. from ``python -m mthub.models.egot2.features_egot2``), and/or the raw inputs of the TS
 models (``pnr_pixel_values``, ``ttm_pixel_values``, ``asd_input_features`` …; see
@@ -40,6 +43,7 @@ from ...layers import MultiHeadAttention
 from ...losses import default_loss_elements, masked_cross_entropy
 from ...modeling_utils import MTHubPreTrainedModel, MultiTaskOutput
 from .configuration_egot2 import EgoT2Config
+from .baselines_egot2 import EgoT2BaselineHead
 from .decoding_egot2 import EgoT2GenerationOutput, EgoT2SequenceDecoder, greedy_decode, teacher_forcing_tokens
 from .translator_egot2 import EgoT2Embeddings, EgoT2Encoder, EgoT2SHead
 from .ts_egot2 import TSModelBank, raw_input_names
@@ -130,9 +134,11 @@ class EgoT2Model(EgoT2PreTrainedModel):
 
     def __init__(self, config: EgoT2Config) -> None:
         super().__init__(config)
-        self.embeddings = EgoT2Embeddings(config)
-        self.encoder = EgoT2Encoder(config)
-        self.head = EgoT2SHead(config) if config.variant == "s" else None
+        translator = not config.is_baseline  # baselines (Tables 2/3): a head on the TS features, no translator
+        self.embeddings = EgoT2Embeddings(config) if translator else None
+        self.encoder = EgoT2Encoder(config) if translator else None
+        self.head = EgoT2SHead(config) if config.variant == "s" and translator else None
+        self.baseline_head = EgoT2BaselineHead(config) if config.is_baseline else None
         self.decoder = EgoT2SequenceDecoder(config) if config.variant == "g" else None
         self.ts_models = TSModelBank(config.ts_configs, config.freeze_ts_models) if config.use_ts_models else None
         self._raw_inputs = raw_input_names(self.ts_models.tasks) if self.ts_models is not None else set()
@@ -259,6 +265,8 @@ class EgoT2Model(EgoT2PreTrainedModel):
         """
         output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
         output_hidden_states = output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        if self.config.is_baseline:
+            return self._forward_baseline(features, labels, inputs)
         if self.config.variant == "s":
             return self._forward_s(features, labels, inputs, output_attentions, output_hidden_states)
         return self._forward_g(features, labels, task, decoder_input_ids, inputs, output_attentions, output_hidden_states)
@@ -295,6 +303,13 @@ class EgoT2Model(EgoT2PreTrainedModel):
             hidden_states=states or None,
             attentions=attentions or None,
         )
+
+    def _forward_baseline(self, features, labels, inputs) -> EgoT2Output:
+        """FT / Transfer / LF baseline: the same logits, losses and output type as EgoT2-s."""
+        gathered = self._gather_features(features, inputs, self.config.stream_names)
+        logits = self.baseline_head(gathered)
+        loss, losses = self.compute_losses(logits, labels)
+        return EgoT2Output(loss=loss, losses=losses, logits=logits)
 
     # ----- EgoT2-g -----------------------------------------------------------------------------------------------
     def _prompt_tasks(self, labels, task, gathered) -> list[str]:
