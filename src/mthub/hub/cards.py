@@ -81,7 +81,8 @@ def _render(preset: Preset, family, tasks, summary: dict[str, Any], repo_id: str
     )
     paper = family.paper or {}
     citation = f"\n## Citation\n\n```bibtex\n{paper['bibtex'].strip()}\n```\n" if paper.get("bibtex") else ""
-    paper_line = f"Paper: [{paper['title']}]({paper.get('url', '')}) ({paper.get('venue', '')}).\n\n" if paper.get("title") else ""
+    title = f"[{paper.get('title')}]({paper['url']})" if paper.get("url") else paper.get("title")
+    paper_line = f"Paper: {title} ({paper.get('venue', '')}).\n\n" if paper.get("title") else ""
     licence_note = (
         "\nConverted weights inherit the licence of the official checkpoints (CC BY-NC-SA 4.0: non-commercial).\n"
         if preset.license == "cc-by-nc-sa-4.0"

@@ -10,6 +10,7 @@ models) as printed. Converted weights inherit CC BY-NC-SA 4.0.
 
 from __future__ import annotations
 
+from ...papers import PAPERS
 from ...registry import ModelFamily, Preset
 from .baselines_egot2 import BASELINE_KINDS, BASELINE_SPECS, EgoT2BaselineHead, baseline_layout
 from .configuration_egot2 import EGOT2_VARIANTS, EXTRACTORS, PRIMARY_TASKS, TS_TASKS, EgoT2Config, output_tasks
@@ -36,16 +37,7 @@ from .tiny_egot2 import example_inputs, example_labels, tiny_egot2_config
 from .tokenization_egot2 import EgoT2Tokenizer, clean_label_name, hoi_label_words
 
 PAPER = "egot2"
-PAPER_METADATA = {
-    "title": "Egocentric Video Task Translation",
-    "authors": "Zihui Xue, Yale Song, Kristen Grauman, Lorenzo Torresani",
-    "venue": "CVPR 2023",
-    "url": "https://arxiv.org/abs/2212.06301",
-    "bibtex": (
-        "@inproceedings{xue2023egot2,\n  title={Egocentric Video Task Translation},\n  author={Xue, Zihui and Song, "
-        "Yale and Grauman, Kristen and Torresani, Lorenzo},\n  booktitle={CVPR},\n  year={2023}\n}"
-    ),
-}
+PAPER_METADATA = PAPERS[PAPER]
 
 FAMILY = ModelFamily(
     model_type=EgoT2Config.model_type,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from ...registry import ModelFamily, Preset
+from ...papers import PAPERS
 from .configuration_tif import NYUD_SEMSEG_LABELS, PASCAL_HUMAN_PARTS_LABELS, PASCAL_SEMSEG_LABELS, TIFConfig, tif_tasks
 from .modeling_tif import TIFEncoder, TIFModel, TIFPreTrainedModel, TIFTaskDecoder
 from .processing_tif import TIFImageProcessor
@@ -273,6 +274,7 @@ FAMILY = ModelFamily(
     example_inputs=_example_inputs,
     example_labels=_example_labels,
     description="TIF: task-interaction-free multi-scale multi-task dense prediction (SAFF, SFD, LTHD).",
+    paper=PAPERS[PAPER],
 )
 
 __all__ = [
