@@ -28,7 +28,8 @@ import torch
 import mthub
 from mthub.models.egot2 import EgoT2Model, EgoT2Processor, EgoT2Tokenizer, tiny_egot2_config
 from mthub.models.egot2.features_egot2 import EgoT2FeatureDataset, write_synthetic_features
-from mthub.training import MultiTaskTrainer, MultiTaskTrainingArguments, VideoCollator
+from mthub.training import MultiTaskTrainer, VideoCollator
+from mthub.training.cli import script_training_arguments
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,26 +66,14 @@ def main(argv: list[str] | None = None) -> MultiTaskTrainer:
         raise SystemExit(f"{opts.preset} is an EgoT2-s preset: use examples/train_egot2_s.py")
     hhi = set(config.task_order) <= {"lam", "ttm", "asd"}
     lr, wd = (5e-4, 5e-5) if hhi else (1e-4, 1e-4)
-    args = MultiTaskTrainingArguments(
-        output_dir=opts.output_dir,
-        max_steps=opts.max_steps,
-        per_device_train_batch_size=opts.batch_size,
+    args = script_training_arguments(
+        opts,
         learning_rate=opts.learning_rate if opts.learning_rate is not None else lr,
         weight_decay=opts.weight_decay if opts.weight_decay is not None else wd,
         lr_scheduler_type="constant",
         task_sampling="per_task",
         epoch_semantics="min_size" if hhi else "max_size_cycle",
-        seed=opts.seed,
-        logging_steps=opts.logging_steps,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
     )
-    if opts.expect_world_size is not None:
-        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if args.world_size != opts.expect_world_size or world != opts.expect_world_size:
-            raise SystemExit(f"expected {opts.expect_world_size} ranks, got TrainingArguments.world_size={args.world_size}, torch {world}")
     if opts.synthetic:
         root = Path(tempfile.mkdtemp(prefix="egot2g-synthetic-"))
         folders = {task: write_synthetic_features(config, root / task, opts.synthetic, seed=opts.seed + i, tasks=[task])

@@ -28,7 +28,8 @@ import torch
 import mthub
 from mthub.models.egot2 import EgoT2Model, tiny_egot2_config
 from mthub.models.egot2.features_egot2 import EgoT2FeatureDataset, write_synthetic_features
-from mthub.training import MultiTaskTrainer, MultiTaskTrainingArguments, VideoCollator
+from mthub.training import MultiTaskTrainer, VideoCollator
+from mthub.training.cli import script_training_arguments
 
 #: (learning rate, weight decay, scheduler, warm-up steps) per primary task [C].
 SCHEDULES = {
@@ -74,28 +75,14 @@ def main(argv: list[str] | None = None) -> MultiTaskTrainer:
     if config.variant != "s":
         raise SystemExit(f"{opts.preset} is an EgoT2-g preset: use examples/train_egot2_g.py")
     lr, wd, scheduler, warmup = SCHEDULES[config.primary_task]
-    args = MultiTaskTrainingArguments(
-        output_dir=opts.output_dir,
-        max_steps=opts.max_steps,
-        per_device_train_batch_size=opts.batch_size,
+    args = script_training_arguments(
+        opts,
         per_device_eval_batch_size=opts.batch_size,
         learning_rate=opts.learning_rate if opts.learning_rate is not None else lr,
         weight_decay=opts.weight_decay if opts.weight_decay is not None else wd,
         lr_scheduler_type=opts.scheduler or scheduler,
         warmup_steps=0 if opts.tiny else warmup,
-        seed=opts.seed,
-        logging_steps=opts.logging_steps,
-        save_strategy="steps" if opts.save_steps else "no",
-        save_steps=opts.save_steps or 500,
-        bf16=opts.bf16,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
     )
-    if opts.expect_world_size is not None:
-        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if args.world_size != opts.expect_world_size or world != opts.expect_world_size:
-            raise SystemExit(f"expected {opts.expect_world_size} ranks, got TrainingArguments.world_size={args.world_size}, torch {world}")
     if opts.synthetic:
         root = Path(tempfile.mkdtemp(prefix="egot2s-synthetic-"))
         train_dir = write_synthetic_features(config, root / "train", opts.synthetic, seed=opts.seed)

@@ -39,7 +39,8 @@ from torch.utils.data import Dataset, Subset
 from transformers import AutoModel, TrainerCallback
 
 import mthub
-from mthub.training import MetricsByTask, MultiTaskTrainer, MultiTaskTrainingArguments, VideoCollator
+from mthub.training import MetricsByTask, MultiTaskTrainer, VideoCollator
+from mthub.training.cli import script_training_arguments
 
 DIRECTIONS = {0: (0, 1), 1: (0, -1), 2: (-1, 0), 3: (1, 0), 4: (0, 0)}  # action id → (dy, dx) per frame
 
@@ -192,10 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> MultiTaskTrainer:
     opts = parse_args(argv)
-    args = MultiTaskTrainingArguments(
-        output_dir=opts.output_dir,
-        max_steps=opts.max_steps,
-        per_device_train_batch_size=opts.batch_size,
+    args = script_training_arguments(
+        opts,
         per_device_eval_batch_size=8,
         gradient_accumulation_steps=opts.grad_accum,
         learning_rate=opts.learning_rate,
@@ -203,35 +202,19 @@ def main(argv: list[str] | None = None) -> MultiTaskTrainer:
         weight_decay=0.01,
         adam_epsilon=opts.adam_epsilon,
         layer_decay=opts.layer_decay,
-        seed=opts.seed,
         train_sampling_strategy="sequential" if opts.sequential else "random",
         task_sampling="mixed" if opts.sampling == "mixed" else "per_task",
         mixing_ratios=opts.mixing_ratios if opts.sampling == "mixed" else None,
         epoch_semantics=opts.epoch_semantics,
         loss_normalization=opts.loss_normalization,
         freeze_batchnorm=opts.freeze_batchnorm,
-        bf16=opts.bf16,
         activation_checkpointing=opts.gradient_checkpointing,
-        save_strategy="steps" if opts.save_steps else "no",
-        save_steps=opts.save_steps or 500,
-        logging_steps=opts.logging_steps,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
         # CPU-only hosts (and ACCELERATE_USE_CPU=true launches) train on CPU; bf16 autocast then needs use_cpu.
         use_cpu=not torch.cuda.is_available() or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true"),
         # Every head stays in the graph even without labels (mthub adds 0·logits), so DDP can skip its search for
         # unused parameters — and a head left out of the graph would fail loudly instead of silently.
         ddp_find_unused_parameters=False,
     )
-    if opts.expect_world_size is not None:
-        # accelerate's CPU trap: a plain launch can start unconnected processes that each believe they are alone.
-        world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
-        if args.world_size != opts.expect_world_size or world != opts.expect_world_size:
-            raise SystemExit(
-                f"expected {opts.expect_world_size} ranks, TrainingArguments.world_size={args.world_size}, "
-                f"torch.distributed world size={world}"
-            )
 
     config = mthub.preset_config("tiny-mt")
     torch.manual_seed(opts.seed)

@@ -63,8 +63,10 @@ class _FeedForward(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
-class PostNormEncoderLayer(GradientCheckpointingLayer):
-    """Post-norm encoder layer: ``x = norm1(x + drop(attn(x)))``, ``x = norm2(x + drop(ffn(x)))``.
+class _PostNormLayer(GradientCheckpointingLayer):
+    """What the post-norm encoder and decoder layers share: the sub-layers ``self_attn`` [``cross_attn``] ``mlp``
+    in this order, the ``i``-th followed by ``dropout{i}``, a residual and ``norm{i}`` (the stock layers' names, so
+    ``state_dict`` keys match ``nn.TransformerEncoderLayer`` / ``nn.TransformerDecoderLayer``).
 
     Args:
         dim: model width ``D``.
@@ -73,11 +75,10 @@ class PostNormEncoderLayer(GradientCheckpointingLayer):
         dropout: dropout on the attention weights, after attention, inside and after the FFN.
         activation: FFN activation (``"relu"``, as the stock layer).
         layer_norm_eps: LayerNorm epsilon (1e-5, as the stock layer).
-
-    ``forward(x (B, L, D), attention_mask=None, attn_implementation=None)`` → ``((B, L, D), weights)`` where
-    ``weights`` is ``(B, H, L, L)`` with the eager kernel, else ``None``. ``attention_mask`` is a boolean keep-mask
-    ``(B, L)`` / ``(B, L, L)`` or an additive float mask (see :class:`~mthub.layers.MultiHeadAttention`).
     """
+
+    #: Whether the layer attends to a ``memory`` between self-attention and FFN (the decoder).
+    has_cross_attention = False
 
     def __init__(
         self,
@@ -89,12 +90,39 @@ class PostNormEncoderLayer(GradientCheckpointingLayer):
         layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
-        self.self_attn = MultiHeadAttention(dim, num_heads, attn_drop=dropout)
-        self.dropout1 = nn.Dropout(dropout)
-        self.norm1 = nn.LayerNorm(dim, eps=layer_norm_eps)
-        self.mlp = _FeedForward(dim, ffn_dim, dropout, activation)
-        self.dropout2 = nn.Dropout(dropout)
-        self.norm2 = nn.LayerNorm(dim, eps=layer_norm_eps)
+        sublayers: dict[str, nn.Module] = {"self_attn": MultiHeadAttention(dim, num_heads, attn_drop=dropout)}
+        if self.has_cross_attention:
+            sublayers["cross_attn"] = MultiHeadAttention(dim, num_heads, attn_drop=dropout)
+        sublayers["mlp"] = _FeedForward(dim, ffn_dim, dropout, activation)
+        for index, (name, module) in enumerate(sublayers.items(), start=1):
+            self.add_module(name, module)
+            self.add_module(f"dropout{index}", nn.Dropout(dropout))
+            self.add_module(f"norm{index}", nn.LayerNorm(dim, eps=layer_norm_eps))
+        self._ffn_index = len(sublayers)
+
+    def _self_attention_block(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, attn_implementation: str | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``norm1(x + dropout1(self_attn(x)))`` and the attention weights (eager kernel) or ``None``."""
+        attended, weights = self.self_attn(hidden_states, attention_mask=attention_mask, attn_implementation=attn_implementation)
+        return self.norm1(hidden_states + self.dropout1(attended)), weights
+
+    def _feed_forward_block(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """``norm_k(x + dropout_k(mlp(x)))`` with ``k`` the last sub-layer (2 in the encoder, 3 in the decoder)."""
+        dropout, norm = getattr(self, f"dropout{self._ffn_index}"), getattr(self, f"norm{self._ffn_index}")
+        return norm(hidden_states + dropout(self.mlp(hidden_states)))
+
+
+class PostNormEncoderLayer(_PostNormLayer):
+    """Post-norm encoder layer: ``x = norm1(x + drop(attn(x)))``, ``x = norm2(x + drop(ffn(x)))``.
+
+    Constructor arguments: see :class:`_PostNormLayer` (``dim, num_heads, ffn_dim=2048, dropout=0.1,
+    activation="relu", layer_norm_eps=1e-5``).
+
+    ``forward(x (B, L, D), attention_mask=None, attn_implementation=None)`` → ``((B, L, D), weights)`` where
+    ``weights`` is ``(B, H, L, L)`` with the eager kernel, else ``None``. ``attention_mask`` is a boolean keep-mask
+    ``(B, L)`` / ``(B, L, L)`` or an additive float mask (see :class:`~mthub.layers.MultiHeadAttention`).
+    """
 
     def forward(
         self,
@@ -102,40 +130,20 @@ class PostNormEncoderLayer(GradientCheckpointingLayer):
         attention_mask: torch.Tensor | None = None,
         attn_implementation: str | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        attended, weights = self.self_attn(hidden_states, attention_mask=attention_mask, attn_implementation=attn_implementation)
-        hidden_states = self.norm1(hidden_states + self.dropout1(attended))
-        hidden_states = self.norm2(hidden_states + self.dropout2(self.mlp(hidden_states)))
-        return hidden_states, weights
+        hidden_states, weights = self._self_attention_block(hidden_states, attention_mask, attn_implementation)
+        return self._feed_forward_block(hidden_states), weights
 
 
-class PostNormDecoderLayer(GradientCheckpointingLayer):
+class PostNormDecoderLayer(_PostNormLayer):
     """Post-norm decoder layer (masked self-attention, cross-attention to ``memory``, FFN), each followed by
-    dropout, a residual and a LayerNorm.
+    dropout, a residual and a LayerNorm. Constructor arguments: see :class:`_PostNormLayer`.
 
     ``forward(x (B, Lq, D), memory (B, Lk, D), self_attention_mask, memory_mask, attn_implementation)`` →
     ``((B, Lq, D), self-attention weights, cross-attention weights)``; weights ``(B, H, Lq, Lq)`` and
     ``(B, H, Lq, Lk)`` with the eager kernel, else ``None``.
     """
 
-    def __init__(
-        self,
-        dim: int,
-        num_heads: int,
-        ffn_dim: int = 2048,
-        dropout: float = 0.1,
-        activation: str = "relu",
-        layer_norm_eps: float = 1e-5,
-    ) -> None:
-        super().__init__()
-        self.self_attn = MultiHeadAttention(dim, num_heads, attn_drop=dropout)
-        self.dropout1 = nn.Dropout(dropout)
-        self.norm1 = nn.LayerNorm(dim, eps=layer_norm_eps)
-        self.cross_attn = MultiHeadAttention(dim, num_heads, attn_drop=dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.norm2 = nn.LayerNorm(dim, eps=layer_norm_eps)
-        self.mlp = _FeedForward(dim, ffn_dim, dropout, activation)
-        self.dropout3 = nn.Dropout(dropout)
-        self.norm3 = nn.LayerNorm(dim, eps=layer_norm_eps)
+    has_cross_attention = True
 
     def forward(
         self,
@@ -145,13 +153,9 @@ class PostNormDecoderLayer(GradientCheckpointingLayer):
         memory_mask: torch.Tensor | None = None,
         attn_implementation: str | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        attended, self_weights = self.self_attn(
-            hidden_states, attention_mask=self_attention_mask, attn_implementation=attn_implementation
-        )
-        hidden_states = self.norm1(hidden_states + self.dropout1(attended))
+        hidden_states, self_weights = self._self_attention_block(hidden_states, self_attention_mask, attn_implementation)
         attended, cross_weights = self.cross_attn(
             hidden_states, context=memory, attention_mask=memory_mask, attn_implementation=attn_implementation
         )
         hidden_states = self.norm2(hidden_states + self.dropout2(attended))
-        hidden_states = self.norm3(hidden_states + self.dropout3(self.mlp(hidden_states)))
-        return hidden_states, self_weights, cross_weights
+        return self._feed_forward_block(hidden_states), self_weights, cross_weights

@@ -45,8 +45,8 @@ import torch
 from torch import Tensor
 
 from ._morphology import disk_max_filter, thin
-from .base import DenseMetric, as_bhw, check_batch, counts_at_thresholds
-from .saliency import foreground_probability
+from .base import DenseMetric, as_bhw, counts_at_thresholds
+from .saliency import binary_update_inputs
 
 __all__ = ["MAX_DIST", "SEISM_THRESHOLDS", "EdgeMetric"]
 
@@ -188,11 +188,7 @@ class EdgeMetric(DenseMetric):
         return tuple(torch.from_numpy(o).to(probs.device) for o in out)
 
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
-        name = type(self).__name__
-        target = as_bhw(target, "target", name)
-        check_batch(preds, target, name)
-        probs = foreground_probability(self._match(preds.float(), tuple(target.shape[-2:])), self.from_logits, name)
-        valid = self.valid_mask(target)
+        probs, valid, target = binary_update_inputs(self, preds, target)
         keep = valid.flatten(1).any(1)
         if not bool(keep.any()):
             return

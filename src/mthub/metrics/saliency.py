@@ -31,7 +31,7 @@ from torch import Tensor
 
 from .base import DenseMetric, as_bhw, check_batch, counts_at_thresholds
 
-__all__ = ["SaliencyMetric", "foreground_probability"]
+__all__ = ["SaliencyMetric", "binary_update_inputs", "foreground_probability"]
 
 ATRC_THRESHOLDS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
 ASTMT_THRESHOLDS: tuple[float, ...] = tuple(round(0.2 + 0.05 * k, 2) for k in range(15))
@@ -44,6 +44,17 @@ def foreground_probability(preds: Tensor, from_logits: bool, metric: str) -> Ten
         return torch.softmax(preds, dim=1)[:, 1] if from_logits else preds[:, 1]
     p = as_bhw(preds, "preds", metric)
     return torch.sigmoid(p) if from_logits else p
+
+
+def binary_update_inputs(metric: DenseMetric, preds: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The ``update`` prologue of the binary dense metrics (saliency, edges): checks ``target`` ``[B, H, W]``
+    (or ``[B, 1, H, W]``) against ``preds``, matches ``preds`` to its size and returns ``(P(foreground) [B, H, W],
+    valid mask [B, H, W], target [B, H, W])``. ``metric`` supplies ``_match``, ``from_logits`` and ``valid_mask``."""
+    name = type(metric).__name__
+    target = as_bhw(target, "target", name)
+    check_batch(preds, target, name)
+    probs = foreground_probability(metric._match(preds.float(), tuple(target.shape[-2:])), metric.from_logits, name)
+    return probs, metric.valid_mask(target), target
 
 
 class SaliencyMetric(DenseMetric):
@@ -90,11 +101,7 @@ class SaliencyMetric(DenseMetric):
         return target != self.ignore_index
 
     def update(self, preds: Tensor, target: Tensor) -> None:  # type: ignore[override]
-        name = type(self).__name__
-        target = as_bhw(target, "target", name)
-        check_batch(preds, target, name)
-        probs = foreground_probability(self._match(preds.float(), tuple(target.shape[-2:])), self.from_logits, name)
-        valid = self.valid_mask(target)
+        probs, valid, target = binary_update_inputs(self, preds, target)
         pos = valid & (target.float() > 0.5)
         b = target.shape[0]
 

@@ -395,9 +395,10 @@ def _run(
     argv_tail: list[str],
     hub: HubServerHandle,
     *,
-    script: Path | None,
-    workdir: Path,
-    hf_home: Path | None,
+    workdir_prefix: str,
+    script: Path | None = None,
+    code: str | None = None,
+    hf_home: Path | str | None,
     token: str | bool | None,
     extra_env: Mapping[str, str] | None,
     timeout: float,
@@ -405,37 +406,47 @@ def _run(
     cwd: Path | str | None,
     command: Sequence[str] | None = None,
 ) -> ClientResult:
-    result_path = workdir / "result.json"
-    env = client_env(hub, hf_home or workdir / "hf_home", token=token, extra_env=extra_env)
-    env["MTHUB_CLIENT_RESULT"] = str(result_path)
-    argv = list(command) if command is not None else [sys.executable, str(script), *argv_tail]
-    what = " ".join(argv[:1] + argv_tail[:6]) if command is not None else f"client script {script}"
+    """Run ``command`` (else ``python script argv_tail``; ``code`` is first written to ``client.py`` after the
+    client prelude) in a temporary working folder, removed afterwards with the ``HF_HOME`` it holds."""
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix))
     try:
-        proc = subprocess.run(
-            argv,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=str(cwd or workdir),
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired as err:
-        out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
-        errs = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else (err.stderr or "")
-        raise HubClientError(
-            f"{what} timed out after {timeout} s\n--- stdout\n{out[-4000:]}\n--- stderr\n{errs[-8000:]}"
-        ) from None
-    result = ClientResult(proc.args, proc.returncode, proc.stdout, proc.stderr)
-    if result_path.exists():
-        result.result = json.loads(result_path.read_text())
-    if check and proc.returncode != 0:
-        raise HubClientError(
-            f"{what} exited with status {proc.returncode} (hub {hub.url})\n"
-            f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-8000:]}",
-            result,
-        )
-    return result
+        if code is not None:
+            script = workdir / "client.py"
+            script.write_text(_CLIENT_PRELUDE + textwrap.dedent(code))
+        hf_home = Path(hf_home) if hf_home else None
+        result_path = workdir / "result.json"
+        env = client_env(hub, hf_home or workdir / "hf_home", token=token, extra_env=extra_env)
+        env["MTHUB_CLIENT_RESULT"] = str(result_path)
+        argv = list(command) if command is not None else [sys.executable, str(script), *argv_tail]
+        what = " ".join(argv[:1] + argv_tail[:6]) if command is not None else f"client script {script}"
+        try:
+            proc = subprocess.run(
+                argv,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                cwd=str(cwd or workdir),
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as err:
+            out = err.stdout.decode(errors="replace") if isinstance(err.stdout, bytes) else (err.stdout or "")
+            errs = err.stderr.decode(errors="replace") if isinstance(err.stderr, bytes) else (err.stderr or "")
+            raise HubClientError(
+                f"{what} timed out after {timeout} s\n--- stdout\n{out[-4000:]}\n--- stderr\n{errs[-8000:]}"
+            ) from None
+        result = ClientResult(proc.args, proc.returncode, proc.stdout, proc.stderr)
+        if result_path.exists():
+            result.result = json.loads(result_path.read_text())
+        if check and proc.returncode != 0:
+            raise HubClientError(
+                f"{what} exited with status {proc.returncode} (hub {hub.url})\n"
+                f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-8000:]}",
+                result,
+            )
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def run_client(
@@ -457,27 +468,12 @@ def run_client(
     as ``result.result``. Raises :class:`HubClientError` with stdout/stderr when the process fails
     (unless ``check=False``) or exceeds ``timeout``.
     """
-    workdir = Path(tempfile.mkdtemp(prefix="mthub-client-"))
-    try:
-        if _is_script(code_or_script):
-            script = Path(code_or_script).resolve()
-        else:
-            script = workdir / "client.py"
-            script.write_text(_CLIENT_PRELUDE + textwrap.dedent(str(code_or_script)))
-        return _run(
-            list(args),
-            hub,
-            script=script,
-            workdir=workdir,
-            hf_home=Path(hf_home) if hf_home else None,
-            token=token,
-            extra_env=extra_env,
-            timeout=timeout,
-            check=check,
-            cwd=cwd,
-        )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    is_script = _is_script(code_or_script)
+    return _run(
+        list(args), hub, workdir_prefix="mthub-client-",
+        script=Path(code_or_script).resolve() if is_script else None, code=None if is_script else str(code_or_script),
+        hf_home=hf_home, token=token, extra_env=extra_env, timeout=timeout, check=check, cwd=cwd,
+    )
 
 
 def hf_cli_command() -> list[str]:
@@ -498,23 +494,10 @@ def run_hf_cli(
     cwd: Path | str | None = None,
 ) -> ClientResult:
     """Run the client's own ``hf`` command line (``hf upload ...``, ``hf download ...``) against ``hub``."""
-    workdir = Path(tempfile.mkdtemp(prefix="mthub-hf-cli-"))
-    try:
-        return _run(
-            list(args),
-            hub,
-            script=None,
-            workdir=workdir,
-            hf_home=Path(hf_home) if hf_home else None,
-            token=token,
-            extra_env=extra_env,
-            timeout=timeout,
-            check=check,
-            cwd=cwd,
-            command=[*hf_cli_command(), *args],
-        )
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return _run(
+        list(args), hub, workdir_prefix="mthub-hf-cli-", command=[*hf_cli_command(), *args],
+        hf_home=hf_home, token=token, extra_env=extra_env, timeout=timeout, check=check, cwd=cwd,
+    )
 
 
 __all__ = [

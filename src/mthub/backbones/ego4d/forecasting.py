@@ -18,30 +18,22 @@ trainable.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
+from ...layers.post_norm_transformer import sinusoidal_position_table
 from .hoi import MultiProjectionHead
 from .slowfast import SlowFast
 
 __all__ = ["SlowFastForecastingNet", "TransformerAggregator", "sinusoidal_positions"]
 
 
-def sinusoidal_positions(length: int, dim: int, device=None, dtype=torch.float32) -> torch.Tensor:
-    """The "Attention is all you need" table ``(length, dim)``: ``sin`` on even, ``cos`` on odd channels.
-
-    Computed on the fly (a handful of positions) instead of stored as the official 1000-row buffer, so it never
-    needs initialising after a meta-device load; values are equal to the buffer's first rows.
-    """
-    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
-    div = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(length, dim, device=device, dtype=torch.float32)
-    table[:, 0::2] = torch.sin(position * div)
-    table[:, 1::2] = torch.cos(position * div[: dim // 2])
-    return table.to(dtype)
+#: The "Attention is all you need" table ``(length, dim)`` (``sin`` on even, ``cos`` on odd channels), computed on
+#: the fly instead of stored as the official 1000-row buffer (its values equal the buffer's first rows). The layers'
+#: implementation under this module's historical name.
+sinusoidal_positions = sinusoidal_position_table
 
 
 class TransformerAggregator(nn.Module):

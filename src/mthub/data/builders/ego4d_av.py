@@ -26,7 +26,7 @@ from typing import Any
 import datasets
 
 from mthub.data.builders import _ego4d_common as common
-from mthub.data.builders.base import MTHubBuilder, MTHubBuilderConfig
+from mthub.data.builders.base import MTHubBuilderConfig
 from mthub.data.builders.ego4d_social import clean_track
 from mthub.data.errors import CorruptSampleError, DatasetLayoutError
 
@@ -48,17 +48,12 @@ class Ego4DAVConfig(MTHubBuilderConfig):
     fps: float = 30.0
 
 
-class Ego4DAVActiveSpeaker(MTHubBuilder):
+class Ego4DAVActiveSpeaker(common.Ego4DBuilder):
     """ASD face-track chunks with per-frame speaking labels from the Ego4D AV annotations."""
 
     BUILDER_CONFIG_CLASS = Ego4DAVConfig
-    BUILDER_CONFIGS = [Ego4DAVConfig(name="default", version=datasets.Version("1.0.0"))]
-    DEFAULT_CONFIG_NAME = "default"
     TASKS = ("asd",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("dataset_name", "ego4d_av")
-        super().__init__(*args, **kwargs)
+    DATASET_NAME = "ego4d_av"
 
     def _info(self) -> datasets.DatasetInfo:
         seq = lambda kind: datasets.Sequence(datasets.Value(kind))
@@ -82,17 +77,11 @@ class Ego4DAVActiveSpeaker(MTHubBuilder):
         )
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        expected = [f"[annotations/]av_{f}.json" for f in common.SPLIT_FILES.values()] + ["clips/<clip_uid>.mp4"]
-        root = common.require_root(self.config.data_dir, "Ego4D AV", expected)
-        files = {s: common.find_annotation(root, f"av_{f}.json") for s, f in common.SPLIT_FILES.items()}
-        present = {s: p for s, p in files.items() if p is not None}
+        root, expected, present = common.split_annotations(self.config.data_dir, "Ego4D AV", "av", ["clips/<clip_uid>.mp4"])
         missing = ([] if present else expected[:3]) + ([] if (root / "clips").is_dir() else ["clips/"])
         if missing:
             raise DatasetLayoutError(root, expected=expected, missing=missing, hint="Ego4D AV annotations and clips")
-        return [
-            datasets.SplitGenerator(name=s, gen_kwargs={"split": s, "root": str(root), "annotation": str(p)})
-            for s, p in present.items()
-        ]
+        return common.split_generators(root, present)
 
     def _generate_examples(self, split: str, root: str, annotation: str) -> Iterator[tuple[str, dict[str, Any]]]:
         root_path = Path(root)

@@ -11,8 +11,8 @@
     videos layout:  <root>/full_scale/<video_uid>.mp4           (canonical parent videos)
 
 Official semantics kept: clip bounds are the *parent* frame numbers; the 16 frames are chosen with the modulo
-rule on absolute numbers (:func:`mthub.models.ego4d_ts.pnr_frame_numbers` — re-implemented here as
-:func:`pnr_sample_frames` because builders know no model); negatives have a null PNR (stored as ``-1``, label
+rule on absolute numbers (:func:`mthub.data.ego4d_sampling.pnr_frames_and_keyframe`, shared with
+:func:`mthub.models.ego4d_ts.pnr_frame_numbers`); negatives have a null PNR (stored as ``-1``, label
 ``-100``); ``fps = (end_frame − start_frame + 1) / (end_sec − start_sec)``; test clips carry only ids and
 ``parent_*`` fields (labels ``-1``/``-100``). Selecting only the ``pnr`` task keeps the state-change clips (PNR
 trains and evaluates on positives), ``oscc`` keeps all clips. The training-time random 5–8 s window of the
@@ -28,7 +28,6 @@ formula, which drops the last possible window).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 
 from mthub.data.builders import _ego4d_common as common
-from mthub.data.builders.base import MTHubBuilder, MTHubBuilderConfig
+from mthub.data.builders.base import MTHubBuilderConfig
+from mthub.data.ego4d_sampling import pnr_frames_and_keyframe
 from mthub.data.errors import CorruptSampleError, DatasetLayoutError
 
 __all__ = [
@@ -60,16 +59,8 @@ def pnr_sample_frames(start_frame: int, end_frame: int, num_frames: int = 16, pn
     """Official PNR/OSCC sampling on absolute frame numbers: keep ``f ∈ [start, end)`` with ``f % step == 0``,
     ``step = ceil(n/16)`` (``floor`` when that gives fewer than 16), first 16; label = index of the sampled frame
     nearest to the PNR (``-100`` without PNR)."""
-    length = end_frame - start_frame
-    if length < num_frames:
-        raise ValueError(f"[{start_frame}, {end_frame}) holds {length} frames, fewer than {num_frames}")
-    frames = np.arange(start_frame, end_frame)
-    chosen = frames[frames % math.ceil(length / num_frames) == 0]
-    if len(chosen) < num_frames:
-        chosen = frames[frames % math.floor(length / num_frames) == 0]
-    chosen = chosen[:num_frames]
-    label = IGNORE if pnr_frame is None else int(np.argmin(np.abs(chosen - pnr_frame)))
-    return chosen.tolist(), label
+    frames, keyframe = pnr_frames_and_keyframe(start_frame, end_frame, num_frames, pnr_frame)
+    return frames, IGNORE if keyframe is None else keyframe
 
 
 def lta_windows(num_actions: int, num_input: int = 2, num_future: int = 20) -> list[tuple[range, range]]:
@@ -106,19 +97,15 @@ class Ego4DOSCCPNRConfig(MTHubBuilderConfig):
     num_frames: int = 16
 
 
-class Ego4DOSCCPNR(MTHubBuilder):
+class Ego4DOSCCPNR(common.Ego4DBuilder):
     """PNR keyframe localisation + OSCC state-change classification clips (see the module docstring)."""
 
     BUILDER_CONFIG_CLASS = Ego4DOSCCPNRConfig
-    BUILDER_CONFIGS = [Ego4DOSCCPNRConfig(name="default", version=datasets.Version("1.0.0"))]
-    DEFAULT_CONFIG_NAME = "default"
     TASKS = ("oscc", "pnr")
+    DATASET_NAME = "ego4d_fho_oscc_pnr"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("dataset_name", "ego4d_fho_oscc_pnr")
-        super().__init__(*args, **kwargs)
-        if self.config.layout not in ("auto", "frames", "videos"):
-            raise ValueError(f"Ego4DOSCCPNR: layout must be 'auto', 'frames' or 'videos', got {self.config.layout!r}")
+    def _check_config(self) -> None:
+        common.check_choice("Ego4DOSCCPNR", "layout", self.config.layout, ("auto", "frames", "videos"))
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -144,20 +131,16 @@ class Ego4DOSCCPNR(MTHubBuilder):
         )
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        expected = [f"[annotations/]fho_oscc-pnr_{f}.json" for f in common.SPLIT_FILES.values()] + ["pos_clips/ | full_scale/"]
-        root = common.require_root(self.config.data_dir, "Ego4D OSCC/PNR", expected)
-        files = {s: common.find_annotation(root, f"fho_oscc-pnr_{f}.json") for s, f in common.SPLIT_FILES.items()}
-        present = {s: p for s, p in files.items() if p is not None}
+        root, expected, present = common.split_annotations(
+            self.config.data_dir, "Ego4D OSCC/PNR", "fho_oscc-pnr", ["pos_clips/ | full_scale/"]
+        )
         layout = self.config.layout
         if layout == "auto":
             layout = "frames" if any((root / d).is_dir() for d in ("pos_clips", "neg_clips", "test_clips")) else "videos"
         if not present or (layout == "videos" and not (root / "full_scale").is_dir()):
             missing = [e for e in expected if not present or "full_scale" in e]
             raise DatasetLayoutError(root, expected=expected, missing=missing, hint="Ego4D OSCC/PNR annotations and clips.")
-        return [
-            datasets.SplitGenerator(name=s, gen_kwargs={"split": s, "root": str(root), "annotation": str(p), "layout": layout})
-            for s, p in present.items()
-        ]
+        return common.split_generators(root, present, layout=layout)
 
     def _generate_examples(self, split: str, root: str, annotation: str, layout: str) -> Iterator[tuple[str, dict[str, Any]]]:
         clips = common.load_json(Path(annotation)).get("clips", [])
@@ -229,19 +212,15 @@ class Ego4DFHOLTAConfig(MTHubBuilderConfig):
     target_fps: float = 30.0
 
 
-class Ego4DFHOLTA(MTHubBuilder):
+class Ego4DFHOLTA(common.Ego4DBuilder):
     """Ego4D action recognition (``mode="recognition"``) and long-term anticipation (``mode="forecasting"``)."""
 
     BUILDER_CONFIG_CLASS = Ego4DFHOLTAConfig
-    BUILDER_CONFIGS = [Ego4DFHOLTAConfig(name="default", version=datasets.Version("1.0.0"))]
-    DEFAULT_CONFIG_NAME = "default"
     TASKS = ("verb", "noun")
+    DATASET_NAME = "ego4d_fho_lta"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("dataset_name", "ego4d_fho_lta")
-        super().__init__(*args, **kwargs)
-        if self.config.mode not in ("recognition", "forecasting"):
-            raise ValueError(f"Ego4DFHOLTA: mode must be 'recognition' or 'forecasting', got {self.config.mode!r}")
+    def _check_config(self) -> None:
+        common.check_choice("Ego4DFHOLTA", "mode", self.config.mode, ("recognition", "forecasting"))
 
     def _window(self, start_s: float, end_s: float) -> tuple[float, float]:
         duration = self.config.clip_frames * self.config.sampling_rate / self.config.target_fps
@@ -282,22 +261,15 @@ class Ego4DFHOLTA(MTHubBuilder):
         )
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        expected = [f"[annotations/]fho_lta_{f}.json" for f in common.SPLIT_FILES.values()]
-        expected += ["[annotations/]fho_lta_taxonomy.json", "clips/<clip_uid>.mp4"]
-        root = common.require_root(self.config.data_dir, "Ego4D FHO LTA/AR", expected)
-        files = {s: common.find_annotation(root, f"fho_lta_{f}.json") for s, f in common.SPLIT_FILES.items()}
+        root, expected, present = common.split_annotations(
+            self.config.data_dir, "Ego4D FHO LTA/AR", "fho_lta", ["[annotations/]fho_lta_taxonomy.json", "clips/<clip_uid>.mp4"]
+        )
         taxonomy = common.find_annotation(root, "fho_lta_taxonomy.json")
-        present = {s: p for s, p in files.items() if p is not None}
         missing = ([] if present else expected[:3]) + ([] if taxonomy else [expected[3]]) + ([] if (root / "clips").is_dir() else ["clips/"])
         if missing:
             raise DatasetLayoutError(root, expected=expected, missing=missing, hint="Ego4D FHO annotations, taxonomy and clips.")
         verbs, nouns = load_lta_taxonomy(taxonomy)
-        return [
-            datasets.SplitGenerator(
-                name=s, gen_kwargs={"split": s, "root": str(root), "annotation": str(p), "verbs": verbs, "nouns": nouns}
-            )
-            for s, p in present.items()
-        ]
+        return common.split_generators(root, present, verbs=verbs, nouns=nouns)
 
     def _generate_examples(self, split: str, root: str, annotation: str, verbs: list[str], nouns: list[str]) -> Iterator[tuple[str, dict[str, Any]]]:
         entries = common.load_json(Path(annotation)).get("clips", [])

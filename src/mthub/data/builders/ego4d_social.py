@@ -36,7 +36,7 @@ import datasets
 import numpy as np
 
 from mthub.data.builders import _ego4d_common as common
-from mthub.data.builders.base import MTHubBuilder, MTHubBuilderConfig
+from mthub.data.builders.base import MTHubBuilderConfig
 from mthub.data.errors import CorruptSampleError, DatasetLayoutError
 
 __all__ = ["Ego4DSocial", "Ego4DSocialConfig", "clean_track", "lam_window"]
@@ -93,17 +93,14 @@ class Ego4DSocialConfig(MTHubBuilderConfig):
     ttm_max_frames: int = 150
 
 
-class Ego4DSocial(MTHubBuilder):
+class Ego4DSocial(common.Ego4DBuilder):
     """Looking-at-me or Talking-to-me examples from the preprocessed social layout (module docstring)."""
 
     BUILDER_CONFIG_CLASS = Ego4DSocialConfig
-    BUILDER_CONFIGS = [Ego4DSocialConfig(name="default", version=datasets.Version("1.0.0"))]
-    DEFAULT_CONFIG_NAME = "default"
     TASKS = ("lam", "ttm")
+    DATASET_NAME = "ego4d_social"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("dataset_name", "ego4d_social")
-        super().__init__(*args, **kwargs)
+    def _check_config(self) -> None:
         if len(self.tasks) != 1:
             raise ValueError(f"Ego4DSocial: select one task, tasks=('lam',) or ('ttm',); got {self.tasks}.")
 

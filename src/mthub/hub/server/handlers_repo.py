@@ -228,10 +228,29 @@ def _with_last_commits(ctx: HubContext, repo: RepoId, commit: Commit, items: lis
     return items
 
 
-def tree(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str, path: str = "") -> Response:
+def _readable_commit(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str) -> tuple[RepoId, Commit]:
+    """The repo ``tp/ns/name`` (after the read-permission check) and its commit at ``rev``."""
     repo = ctx.repo_id(tp, ns, name)
     ctx.readable(req, repo)
-    commit = ctx.storage.resolve(repo, rev)
+    return repo, ctx.storage.resolve(repo, rev)
+
+
+def _listed(path: str, prefix: str, recursive: bool) -> bool:
+    """Whether ``path`` is listed under the folder ``prefix`` (``"a/b/"``; ``""`` = root): strictly inside it, and
+    a direct child unless ``recursive``."""
+    rest = path[len(prefix) :] if path.startswith(prefix) else None
+    return bool(rest) and (recursive or "/" not in rest)
+
+
+def _entries_response(ctx: HubContext, repo: RepoId, commit: Commit, items: list[dict], expand: bool) -> Response:
+    """JSON list of tree entries, each with its ``lastCommit`` when ``expand`` (``?expand=true``)."""
+    if expand:
+        items = _with_last_commits(ctx, repo, commit, items)
+    return json_response(items)
+
+
+def tree(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str, path: str = "") -> Response:
+    repo, commit = _readable_commit(ctx, req, tp, ns, name, rev)
     path = path.strip("/")
     if path:
         validate_folder_path(path)
@@ -240,24 +259,13 @@ def tree(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str, p
         raise EntryNotFound(f"{path} does not exist on '{rev}'", headers={"X-Repo-Commit": commit.id})
     prefix = f"{path}/" if path else ""
     recursive = req.flag("recursive")
-    items: list[dict] = []
-    for folder in sorted(folders):
-        rest = folder[len(prefix) :] if folder.startswith(prefix) else None
-        if rest and (recursive or "/" not in rest):
-            items.append(_folder_json(commit, folder))
-    for file_path, entry in sorted(commit.files.items()):
-        rest = file_path[len(prefix) :] if file_path.startswith(prefix) else None
-        if rest and (recursive or "/" not in rest):
-            items.append(_file_json(entry))
-    if req.flag("expand"):
-        items = _with_last_commits(ctx, repo, commit, items)
-    return json_response(items)
+    items = [_folder_json(commit, folder) for folder in sorted(folders) if _listed(folder, prefix, recursive)]
+    items += [_file_json(entry) for file_path, entry in sorted(commit.files.items()) if _listed(file_path, prefix, recursive)]
+    return _entries_response(ctx, repo, commit, items, req.flag("expand"))
 
 
 def paths_info(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str) -> Response:
-    repo = ctx.repo_id(tp, ns, name)
-    ctx.readable(req, repo)
-    commit = ctx.storage.resolve(repo, rev)
+    repo, commit = _readable_commit(ctx, req, tp, ns, name, rev)
     form = req.form()
     folders = folder_paths(commit.files)
     items = []
@@ -267,16 +275,12 @@ def paths_info(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: 
             items.append(_file_json(commit.files[path]))
         elif path in folders:
             items.append(_folder_json(commit, path))
-    if (form.get("expand") or ["false"])[0].lower() in ("1", "true"):
-        items = _with_last_commits(ctx, repo, commit, items)
-    return json_response(items)
+    return _entries_response(ctx, repo, commit, items, (form.get("expand") or ["false"])[0].lower() in ("1", "true"))
 
 
 # ---------------------------------------------------------------------------- history and refs
 def list_commits(ctx: HubContext, req: Request, tp: str, ns: str, name: str, rev: str) -> Response:
-    repo = ctx.repo_id(tp, ns, name)
-    ctx.readable(req, repo)
-    commit = ctx.storage.resolve(repo, rev)
+    repo, commit = _readable_commit(ctx, req, tp, ns, name, rev)
     items = [
         {
             "id": c.id,

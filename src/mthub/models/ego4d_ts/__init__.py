@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from ...backbones.ego4d.tiny_configs import TINY_TS_TASKS, tiny_ts_overrides
+from ...papers import PAPERS
 from ...registry import ModelFamily, Preset
 from .configuration_ego4d_ts import EGO4D_TASKS, Ego4DTSConfig, ego4d_ts_tasks
 from .loading_ego4d_ts import load_example
@@ -41,34 +43,10 @@ from .sampling_ego4d_ts import (
 )
 
 PAPER = "egot2"
-PAPER_METADATA = {
-    "title": "Egocentric Video Task Translation",
-    "authors": "Zihui Xue, Yale Song, Kristen Grauman, Lorenzo Torresani",
-    "venue": "CVPR 2023",
-    "url": "https://arxiv.org/abs/2212.06301",
-    "bibtex": (
-        "@inproceedings{xue2023egot2,\n  title={Egocentric Video Task Translation},\n  author={Xue, Zihui and Song, "
-        "Yale and Grauman, Kristen and Torresani, Lorenzo},\n  booktitle={CVPR},\n  year={2023}\n}"
-    ),
-}
+PAPER_METADATA = PAPERS[PAPER]
 
-#: Sizes of the tiny test configs (seconds on CPU for forward + backward).
-TINY_OVERRIDES: dict[str, dict] = {
-    "pnr": {"num_frames": 4, "image_size": 65, "resnet_depth": [1, 1, 1, 1], "resnet_width": 4},
-    "oscc": {"num_frames": 4, "image_size": 65, "resnet_depth": [1, 1, 1, 1], "resnet_width": 4},
-    "ar": {"num_frames": 8, "image_size": 64, "resnet_depth": [1, 1, 1, 1], "resnet_width": 8, "num_verbs": 5, "num_nouns": 7},
-    "lta": {
-        "num_frames": 8, "image_size": 64, "resnet_depth": [1, 1, 1, 1], "resnet_width": 8, "num_verbs": 5, "num_nouns": 7,
-        "num_future": 3, "lta_feature_dim": 16, "aggregator_layers": 1, "aggregator_heads": 2, "aggregator_ffn_dim": 16,
-    },
-    "lam": {"num_frames": 3, "image_size": 32, "frame_feature_dim": 8, "frame_hidden_dim": 16, "frame_resnet_layers": [1, 1, 1, 1],
-            "lstm_layers": 1, "head_dim": 8},
-    "ttm": {"num_frames": 3, "image_size": 32, "frame_feature_dim": 8, "frame_hidden_dim": 16, "frame_resnet_layers": [1, 1, 1, 1],
-            "lstm_layers": 1, "head_dim": 8, "audio_filters": [4, 4, 8, 8], "audio_layers": [1, 1, 1, 1], "n_mels": 16,
-            "audio_dim": 8, "audio_attention_dim": 8},
-    "asd": {"num_frames": 4, "image_size": 32, "visual_channels": [4, 4, 8, 8, 16], "tcn_blocks": 1, "visual_hidden": 8,
-            "talknet_audio_filters": [4, 4, 8, 8], "talknet_audio_layers": [1, 1, 1, 1], "talknet_heads": 2},
-}
+#: Sizes of the tiny test configs (seconds on CPU for forward + backward): 5 verbs / 7 nouns for AR and LTA.
+TINY_OVERRIDES: dict[str, dict] = {task: tiny_ts_overrides(task, num_verbs=5, num_nouns=7) for task in TINY_TS_TASKS}
 
 #: Frames of TTM/ASD example inputs when the config names none (their segments vary in length).
 _EXAMPLE_FRAMES = 4

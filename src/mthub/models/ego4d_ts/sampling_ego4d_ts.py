@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...data.ego4d_sampling import pnr_frames_and_keyframe
+
 __all__ = [
     "center_clip_window",
     "crop_resize",
@@ -65,16 +67,7 @@ def pnr_frame_numbers(
     Raises:
         ValueError: the window holds fewer than ``num_frames`` frames.
     """
-    length = end_frame - start_frame
-    if length < num_frames:
-        raise ValueError(f"cannot sample {num_frames} frames from [{start_frame}, {end_frame}): only {length} frames.")
-    frames = np.arange(start_frame, end_frame)
-    chosen = frames[frames % math.ceil(length / num_frames) == 0]
-    if len(chosen) < num_frames:
-        chosen = frames[frames % math.floor(length / num_frames) == 0]
-    chosen = chosen[:num_frames]
-    label = None if pnr_frame is None else int(np.argmin(np.abs(chosen - pnr_frame)))
-    return chosen.tolist(), label
+    return pnr_frames_and_keyframe(start_frame, end_frame, num_frames, pnr_frame)
 
 
 def center_clip_window(start_s: float, end_s: float, num_frames: int = 32, sampling_rate: int = 2, fps: float = 30.0) -> tuple[float, float]:

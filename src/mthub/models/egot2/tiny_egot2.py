@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ...backbones.ego4d.tiny_configs import TINY_TS_TASKS, tiny_ts_overrides
 from .configuration_egot2 import EgoT2Config
 from .tokenization_egot2 import EgoT2Tokenizer
 
@@ -22,22 +23,10 @@ EXAMPLE_FRAMES = 6
 #: A toy taxonomy: 3 verbs, 4 nouns, "drill" both a verb and a noun (V = 30 deduped, 31 kept apart).
 TINY_TAXONOMY = {"verbs": ["cut_(chop,_slice)", "take", "drill"], "nouns": ["knife", "drill", "pot", "tomato_(fruit)"]}
 
-#: Tiny ``mthub_ego4d_ts`` sub-configs (seconds on CPU), per TS task.
+#: Tiny ``mthub_ego4d_ts`` sub-configs (seconds on CPU), per TS task, with the label space of :data:`TINY_TAXONOMY`.
 TINY_TS_CONFIGS: dict[str, dict[str, Any]] = {
-    "pnr": {"num_frames": 4, "image_size": 65, "resnet_depth": [1, 1, 1, 1], "resnet_width": 4},
-    "oscc": {"num_frames": 4, "image_size": 65, "resnet_depth": [1, 1, 1, 1], "resnet_width": 4},
-    "ar": {"num_frames": 8, "image_size": 64, "resnet_depth": [1, 1, 1, 1], "resnet_width": 8, "num_verbs": 3, "num_nouns": 4},
-    "lta": {
-        "num_frames": 8, "image_size": 64, "resnet_depth": [1, 1, 1, 1], "resnet_width": 8, "num_verbs": 3, "num_nouns": 4,
-        "num_future": 3, "lta_feature_dim": 16, "aggregator_layers": 1, "aggregator_heads": 2, "aggregator_ffn_dim": 16,
-    },
-    "lam": {"num_frames": 3, "image_size": 32, "frame_feature_dim": 8, "frame_hidden_dim": 16, "frame_resnet_layers": [1, 1, 1, 1],
-            "lstm_layers": 1, "head_dim": 8},
-    "ttm": {"num_frames": 3, "image_size": 32, "frame_feature_dim": 8, "frame_hidden_dim": 16, "frame_resnet_layers": [1, 1, 1, 1],
-            "lstm_layers": 1, "head_dim": 8, "audio_filters": [4, 4, 8, 8], "audio_layers": [1, 1, 1, 1], "n_mels": 16,
-            "audio_dim": 8, "audio_attention_dim": 8},
-    "asd": {"num_frames": 4, "image_size": 32, "visual_channels": [4, 4, 8, 8, 16], "tcn_blocks": 1, "visual_hidden": 8,
-            "talknet_audio_filters": [4, 4, 8, 8], "talknet_audio_layers": [1, 1, 1, 1], "talknet_heads": 2},
+    task: tiny_ts_overrides(task, num_verbs=len(TINY_TAXONOMY["verbs"]), num_nouns=len(TINY_TAXONOMY["nouns"]))
+    for task in TINY_TS_TASKS
 }
 
 
