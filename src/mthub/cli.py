@@ -1,4 +1,4 @@
-"""The ``mthub`` command line: ``info``, ``presets``, ``hub serve``, ``cards``, ``demo``.
+"""The ``mthub`` command line: ``info``, ``presets``, ``hub serve``, ``cards``, ``demo``, ``quickstart``.
 
 Each subcommand imports what it needs when it runs, so ``mthub --help`` stays fast.
 """
@@ -87,7 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build the test model, run pipeline() on a generated video, print costs")
     demo.add_argument("--out", default="outputs/demo")
     demo.set_defaults(func=_cmd_demo)
+
+    quickstart = sub.add_parser(
+        "quickstart",
+        help="generate scene videos, train TIF, beat a baseline, push/pull via the local Hub, pipeline() panels",
+        add_help=False,
+    )
+    quickstart.add_argument("quickstart_args", nargs=argparse.REMAINDER)
+    quickstart.set_defaults(func=lambda args: _cmd_quickstart(args.quickstart_args))
     return parser
+
+
+def _cmd_quickstart(argv: list[str]) -> int:
+    from mthub.quickstart.run import main as quickstart_main
+
+    return int(quickstart_main(argv) or 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         from mthub.hub.server import main as serve_main
 
         return int(serve_main(argv[2:]) or 0)
+    if argv[:1] == ["quickstart"]:  # its own parser (--out, --toy, …), for the same reason
+        return _cmd_quickstart(argv[1:])
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

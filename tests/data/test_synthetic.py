@@ -458,3 +458,11 @@ def test_odd_sizes_and_a_regenerated_dataset_gets_a_new_cache(tmp_path):
     generate_dataset(root, 2, num_frames=2, height=16, width=16, seed=2, overwrite=True)
     second = SyntheticScenes(config_name="clips", data_dir=str(root), cache_dir=str(tmp_path / "hf")).cache_dir
     assert first != second
+
+
+def test_builder_imports_directly_from_the_package():
+    """``from mthub.data.synthetic import SyntheticScenes`` (the documented usage) must not hit the import cycle with
+    the catalog's registration; checked in a fresh interpreter, where the cycle would show."""
+    from tests.helpers import run_python
+
+    assert run_python("from mthub.data.synthetic import SyntheticScenes; print(SyntheticScenes.__name__)").strip() == "SyntheticScenes"

@@ -49,6 +49,10 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
+        if _LAZY[name].endswith(".builder"):
+            # The builders package registers SyntheticScenes in the catalog and imports this builder while doing so;
+            # importing it first keeps that cycle in one direction (builders → synthetic.builder).
+            importlib.import_module("mthub.data.builders")
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
